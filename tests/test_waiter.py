@@ -258,9 +258,9 @@ def test_jittered_waits_never_overshoot_over_many_seeds():
         timeout = rnd.uniform(1, 120)
         start = clock.now
         with pytest.raises(WaitTimeoutError):
-            JobWaiter(
-                source, timeout=timeout, clock=clock, sleep=clock.sleep, seed=seed
-            ).wait("job1")
+            JobWaiter(source, timeout=timeout, clock=clock, sleep=clock.sleep, seed=seed).wait(
+                "job1"
+            )
         assert clock.now - start <= timeout + 1e-9
         assert all(isinstance(c[1], float) for c in source.calls)
 

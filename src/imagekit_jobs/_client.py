@@ -296,9 +296,7 @@ def _optional_str(data: Mapping[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _parse_job(
-    body: bytes, *, status: int, headers: Mapping[str, str], job_id: str
-) -> BulkJob:
+def _parse_job(body: bytes, *, status: int, headers: Mapping[str, str], job_id: str) -> BulkJob:
     data = _decode(body, status=status, headers=headers, job_id=job_id)
     job_status = data.get("status")
     job_type = data.get("type", "")
@@ -361,7 +359,9 @@ def _status_error(
     if message is None:
         message = _DEFAULT_MESSAGES.get(status) or f"unexpected HTTP {status} answer"
         if 300 <= status < 400:
-            message = f"unexpected redirect to {headers.get('Location', '?')[:200]!r} (not followed)"
+            message = (
+                f"unexpected redirect to {headers.get('Location', '?')[:200]!r} (not followed)"
+            )
     common: dict[str, Any] = {
         "status_code": status,
         "help": help_text,

@@ -82,7 +82,7 @@ class ApiError(ImageKitJobsError):
         message: str,
         *,
         status_code: int | None,
-        help: str | None = None,  # noqa: A002 - the API's own field name
+        help: str | None = None,
         request_id: str | None = None,
         job_id: str | None = None,
         reason: str | None = None,
@@ -141,7 +141,7 @@ class ServerError(ApiError):
 
 
 class ResponseFormatError(ApiError):
-    """A successful HTTP status whose body is not the expected JSON (HTML, truncated, wrong types)."""
+    """A 2xx answer whose body is not the expected JSON (HTML, truncated, wrong types)."""
 
 
 class JobPartialSuccessError(ImageKitJobsError):

@@ -1,11 +1,11 @@
 """The poll schedule: pure functions of the time waited and the errors in a row.
 
 The delay before the next status read grows in proportion to the time already waited
-(``growth`` × elapsed), between ``initial_interval`` and ``max_interval``. Waiting in
+(``growth`` x elapsed), between ``initial_interval`` and ``max_interval``. Waiting in
 proportion to the time waited is exponential backoff anchored to the clock: each delay is
 ``1 + growth`` times the previous, and the detection lag (job done → wait returns) stays a
 fixed fraction of the job's duration, whether it takes ten seconds or two hours. Jitter
-draws each delay from ``[(1 - jitter) × d, d]``, so it stays random at the cap and a
+draws each delay from ``[(1 - jitter) x d, d]``, so it stays random at the cap and a
 thousand waiters never poll in step. The figures behind the defaults are in the README.
 
 After a transient error the retry backs off on its own: ``initial_interval`` doubled per
@@ -50,9 +50,7 @@ class Schedule:
         """Delay before the next poll after a successful read of a still-running job."""
         return self._jittered(self.ceiling(elapsed), rng)
 
-    def retry_delay(
-        self, errors_in_row: int, hint: float | None, rng: random.Random
-    ) -> float:
+    def retry_delay(self, errors_in_row: int, hint: float | None, rng: random.Random) -> float:
         """Delay before retrying after ``errors_in_row`` transient errors (1 for the first)."""
         backoff = self.initial_interval * 2.0 ** min(max(errors_in_row, 1) - 1, 60)
         delay = self._jittered(min(self.max_interval, backoff), rng)

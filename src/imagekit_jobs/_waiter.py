@@ -53,7 +53,7 @@ class JobWaiter:
 
     ``client`` is any :class:`JobStatusSource` (default: ``BulkJobClient()`` from the
     environment). ``timeout`` is the default deadline per wait (``None``: none). The poll
-    schedule is ``initial_interval``, growing by ``growth`` × the time waited, up to
+    schedule is ``initial_interval``, growing by ``growth`` x the time waited, up to
     ``max_interval``, each delay jittered down by up to ``jitter``. ``request_timeout``
     bounds one status request (default: the client's ``timeout``, else 10 s). ``clock`` and
     ``sleep`` drive all timing (inject fakes in tests); ``seed`` makes the jitter repeatable.
@@ -130,7 +130,8 @@ class JobWaiter:
             outcome = state.outcome
             assert outcome is not None
             if outcome.failed:
-                return is_transient(outcome.exception())
+                error = outcome.exception()
+                return error is not None and is_transient(error)
             return not outcome.result().is_finished
 
         def next_delay(state: tenacity.RetryCallState) -> float:

@@ -9,6 +9,7 @@ timeout. Arming and disarming cost a lock and a heap push, not a thread per requ
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import socket
@@ -129,7 +130,5 @@ def _cut(conn: Any) -> None:
     sock = getattr(conn, "sock", None)
     if sock is None:
         return
-    try:
+    with contextlib.suppress(OSError):  # already closed: the request is ending anyway
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass  # already closed: the request is ending anyway
