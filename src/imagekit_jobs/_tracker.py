@@ -56,6 +56,25 @@ class Callbacks:
 class JobTracker:
     """The state of one job's wait. Times are readings of the waiter's clock."""
 
+    __slots__ = (
+        "_callbacks",
+        "_rng",
+        "_request_timeout",
+        "_schedule",
+        "_sent_at",
+        "_slowest",
+        "_warned_unknown",
+        "deadline",
+        "errors_in_row",
+        "job_id",
+        "last_error",
+        "last_job",
+        "next_delay",
+        "one_shot",
+        "polls",
+        "start",
+    )
+
     def __init__(
         self,
         job_id: str,
