@@ -6,6 +6,7 @@
 ...     job = JobWaiter(client, timeout=900).wait(job_id)  # polls until Completed
 """
 
+import logging
 from importlib.metadata import PackageNotFoundError, version
 
 from ._budget import DEFAULT_MAX_REQUESTS_PER_SECOND
@@ -22,15 +23,20 @@ from ._errors import (
     JobPartialSuccessError,
     JournalError,
     JournalInUseError,
+    NotSentError,
     RateLimitedError,
     ResponseFormatError,
     ServerError,
+    SubmissionUnknownError,
     TransportError,
     WaitTimeoutError,
 )
 from ._models import BulkJob, PollEvent, RetryEvent
 from ._schedule import Schedule
 from ._waiter import JobStatusSource, JobWaiter, wait_for_job
+
+# A library never prints: without the application's own logging set up, records are dropped.
+logging.getLogger("imagekit_jobs").addHandler(logging.NullHandler())
 
 try:
     __version__ = version("imagekit-jobs")
@@ -54,12 +60,14 @@ __all__ = [
     "JobWaiter",
     "JournalError",
     "JournalInUseError",
+    "NotSentError",
     "PollEvent",
     "RateLimitedError",
     "ResponseFormatError",
     "RetryEvent",
     "Schedule",
     "ServerError",
+    "SubmissionUnknownError",
     "TransportError",
     "WaitTimeoutError",
     "__version__",

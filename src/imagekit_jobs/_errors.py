@@ -12,7 +12,9 @@
     │   ├── ConflictError              409, 423 (a bulk job already runs on the folder)
     │   ├── RateLimitedError           429, with the server's wait hint
     │   ├── ServerError                5xx
-    │   └── ResponseFormatError        2xx whose body is not the expected JSON
+    │   ├── ResponseFormatError        2xx whose body is not the expected JSON
+    │   └── SubmissionUnknownError     a submission's answer was lost (the job may exist)
+    ├── NotSentError                             a submission skipped (the key was refused)
     ├── JobPartialSuccessError                   the job finished with "Partial success"
     ├── WaitTimeoutError                         the deadline passed with the job still pending
     │   └── ApiUnreachableError                  ... and not one status read succeeded
@@ -43,9 +45,11 @@ __all__ = [
     "JobPartialSuccessError",
     "JournalError",
     "JournalInUseError",
+    "NotSentError",
     "RateLimitedError",
     "ResponseFormatError",
     "ServerError",
+    "SubmissionUnknownError",
     "TransportError",
     "WaitTimeoutError",
     "is_transient",
@@ -142,6 +146,17 @@ class ServerError(ApiError):
 
 class ResponseFormatError(ApiError):
     """A 2xx answer whose body is not the expected JSON (HTML, truncated, wrong types)."""
+
+
+class SubmissionUnknownError(ApiError):
+    """A submission got no usable answer (dropped, timed out, 5xx): the job may exist.
+
+    It is never re-sent automatically, since a second copy or move is worse than a question.
+    """
+
+
+class NotSentError(ImageKitJobsError):
+    """A submission was not sent because an earlier one showed the key is refused."""
 
 
 class JobPartialSuccessError(ImageKitJobsError):
