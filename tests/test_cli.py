@@ -43,7 +43,11 @@ def test_wait_json_schema(fake):
     assert proc.returncode == 0
     (record,) = json_lines(proc.stdout)
     assert set(record) == {"jobId", "type", "status", "elapsedSeconds", "polls"}
-    assert (record["jobId"], record["type"], record["status"]) == (job_id, "COPY_FOLDER", "Completed")
+    assert (record["jobId"], record["type"], record["status"]) == (
+        job_id,
+        "COPY_FOLDER",
+        "Completed",
+    )
     assert isinstance(record["elapsedSeconds"], float)
     assert record["polls"] == fake.count(method="GET")
 
@@ -79,7 +83,9 @@ def test_partial_success_exits_1():
     with FakeImageKit(
         private_key=CANARY_KEY, job_duration=0.0, partial_success_on_purge=True
     ) as fake:
-        proc = run_cli("rename-folder", "/a", "b", "--purge-cache", "--json", *FAST, base_url=fake.url)
+        proc = run_cli(
+            "rename-folder", "/a", "b", "--purge-cache", "--json", *FAST, base_url=fake.url
+        )
     assert proc.returncode == 1
     (record,) = json_lines(proc.stdout)
     assert (record["status"], record["type"], record["error"]["kind"]) == (
@@ -196,7 +202,9 @@ def test_copy_no_wait_prints_submitted(fake):
 
 def test_copy_waits_until_completed(fake):
     """copy-folder without --no-wait: submits, waits, exit 0, the job's payload as sent."""
-    proc = run_cli("copy-folder", "/a", "/b", "--include-versions", "--json", *FAST, base_url=fake.url)
+    proc = run_cli(
+        "copy-folder", "/a", "/b", "--include-versions", "--json", *FAST, base_url=fake.url
+    )
     assert proc.returncode == 0
     (record,) = json_lines(proc.stdout)
     assert record["status"] == "Completed"

@@ -81,7 +81,10 @@ def test_as_completed_yields_in_finishing_order():
 def test_invalid_ids_are_refused_before_any_request():
     """One bad id in the list: InvalidInputError, nothing sent."""
     with FakeImageKit(private_key=CANARY_KEY) as fake:
-        with BulkJobClient(CANARY_KEY, base_url=fake.url) as c, pytest.raises(ValueError):
+        with (
+            BulkJobClient(CANARY_KEY, base_url=fake.url) as c,
+            pytest.raises(ValueError, match="invalid job id"),
+        ):
             waiter_for(c).wait_all([fake.add_job(), "a/../b"])
         assert fake.count() == 0
 

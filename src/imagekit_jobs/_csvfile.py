@@ -57,7 +57,9 @@ def read_pairs(path: str | os.PathLike[str]) -> list[FolderPair]:
             problems.append((number, "expected 2 columns (source,destination), found 1"))
             continue
         if len(cells) > 2:
-            problems.append((number, f"expected 2 columns (source,destination), found {len(cells)}"))
+            problems.append(
+                (number, f"expected 2 columns (source,destination), found {len(cells)}")
+            )
             continue
         source, destination = cells
         if not source or not destination:

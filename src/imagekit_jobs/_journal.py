@@ -9,7 +9,8 @@ Only one process writes a journal at a time: the writer holds an advisory lock o
 ``<journal>.lock`` (released by the OS even on ``kill -9``); a second writer gets
 ``JournalInUseError``. Readers (``imagekit-jobs journal FILE``) need no lock.
 
-Entry states: ``intent`` (POST about to be sent, or its answer was lost), ``submitted``
+Entry states: ``queued`` (a row of a bulk submission, not sent yet: safe to send on
+resume), ``intent`` (POST about to be sent, or its answer was lost), ``submitted``
 (job id known, not yet finished), ``done`` (finished: Completed, Partial success, or the job
 does not exist), ``failed`` (the API refused the submission: nothing was created).
 """
@@ -152,11 +153,39 @@ class Journal:
             raise JournalError(f"cannot write to journal {self.path}: {exc}") from exc
         return int(cursor.lastrowid or 0)
 
-    def intend(self, kind: str, params: Mapping[str, Any]) -> int:
-        """Record a submission about to be sent; return its entry number."""
-        return self._write(
-            "INSERT INTO entries (kind, params, state, created_at) VALUES (?, ?, 'intent', ?)",
-            (kind, json.dumps(dict(params), sort_keys=True), time.time()),
+    def enqueue(self, items: list[tuple[str, Mapping[str, Any]]]) -> list[int]:
+        """Record submissions to be sent later, in one transaction; return their entries."""
+        now = time.time()
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            entries = [
+                int(
+                    self._db.execute(
+                        "INSERT INTO entries (kind, params, state, created_at) "
+                        "VALUES (?, ?, 'queued', ?)",
+                        (kind, json.dumps(dict(params), sort_keys=True), now),
+                    ).lastrowid
+                    or 0
+                )
+                for kind, params in items
+            ]
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise JournalError(f"cannot write to journal {self.path}: {exc}") from exc
+        return entries
+
+    def sending(self, entry: int) -> None:
+        """A queued submission is about to be sent: from now on its fate may be unknown."""
+        self._write(
+            "UPDATE entries SET state = 'intent' WHERE entry = ? AND state = 'queued'", (entry,)
+        )
+
+    def requeue(self, entry: int) -> None:
+        """The API proved nothing was created (429, 423): the submission is safe to re-send."""
+        self._write(
+            "UPDATE entries SET state = 'queued' WHERE entry = ? AND state = 'intent'", (entry,)
         )
 
     def submitted(self, entry: int, job_id: str) -> None:
@@ -236,6 +265,10 @@ class Journal:
     def pending(self) -> list[Entry]:
         """Entries with a job id that has no final outcome yet."""
         return self._select("WHERE state = 'submitted'")
+
+    def queued(self) -> list[Entry]:
+        """Submissions recorded but never sent."""
+        return self._select("WHERE state = 'queued'")
 
     def unknown_submissions(self) -> list[Entry]:
         """Submissions whose job id was never recorded ("submitted, id unknown")."""

@@ -31,7 +31,6 @@ EXIT_TIMEOUT = 124
 EXIT_INTERRUPTED = 130
 
 
-
 class Interrupted(Exception):
     """Ctrl-C or SIGTERM arrived: the run stops, names what is pending, and exits 130."""
 

@@ -99,7 +99,9 @@ class Progress:
         row.next_check = None if event.next_delay is None else self.clock() + event.next_delay
         row.note = f"retrying after {_short(event.error)}"
         if self.mode == "plain":
-            wait = "no time left" if event.next_delay is None else f"retry in {event.next_delay:.1f}s"
+            wait = (
+                "no time left" if event.next_delay is None else f"retry in {event.next_delay:.1f}s"
+            )
             self._plain(f"{event.job_id}: attempt {event.attempt}: {_short(event.error)}, {wait}")
         self._redraw()
 

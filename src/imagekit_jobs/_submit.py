@@ -77,6 +77,11 @@ def submit_all(
     ``retry_locked=False`` reports a 423 at once instead of retrying it (used when
     re-sending a submission whose first attempt may still be running).
     """
+    if journal is not None:
+        fresh = [s for s in submissions if s.entry is None]
+        entries = journal.enqueue([(s.kind, s.params) for s in fresh])
+        for sub, entry in zip(fresh, entries, strict=True):
+            sub.entry = entry
     rng = random.Random()
     order = itertools.count()
     queue: list[tuple[float, int, Submission]] = [(clock(), next(order), s) for s in submissions]
@@ -117,18 +122,20 @@ def _submit_one(
     retry_locked: bool,
 ) -> float | None:
     """Send one POST; return seconds until a retry, or None when the submission is settled."""
-    if journal is not None and sub.entry is None:
-        sub.entry = journal.intend(sub.kind, sub.params)
+    if journal is not None and sub.entry is not None:
+        journal.sending(sub.entry)  # durable before the POST: a crash now leaves "id unknown"
     sub.tries += 1
     method = getattr(client, KINDS[sub.kind][1])
     try:
         sub.job_id = method(**sub.params)
     except RateLimitedError as error:
         sub.error = error
+        _requeue(journal, sub)
         return error.retry_after if error.retry_after is not None else 1.0
     except ConflictError as error:
         sub.error = error
         if error.status_code == 423 and retry_locked:
+            _requeue(journal, sub)
             backoff = min(_LOCKED_BACKOFF_MAX, 2.0 ** min(sub.tries - 1, 10))
             return backoff * (1.0 - 0.2 * rng.random())
         if error.status_code == 423:
@@ -169,6 +176,11 @@ def _unknown(error: ImageKitJobsError) -> SubmissionUnknownError:
     )
     unknown.__cause__ = error
     return unknown
+
+
+def _requeue(journal: Journal | None, sub: Submission) -> None:
+    if journal is not None and sub.entry is not None:
+        journal.requeue(sub.entry)
 
 
 def _record_refused(journal: Journal | None, sub: Submission) -> None:

@@ -58,8 +58,8 @@ class JobTracker:
 
     __slots__ = (
         "_callbacks",
-        "_rng",
         "_request_timeout",
+        "_rng",
         "_schedule",
         "_sent_at",
         "_slowest",
