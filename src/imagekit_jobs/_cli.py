@@ -66,7 +66,7 @@ def _timeout(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command's argument parser."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--base-url", help=f"API base URL (default: ${BASE_URL_ENV} or ImageKit's)")
     common.add_argument(
         "--private-key-file", metavar="PATH", help=f"read the key from PATH (default: ${KEY_ENV})"
@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     common.add_argument("--verbose", "-v", action="store_true", help="debug log on stderr")
 
-    waiting = argparse.ArgumentParser(add_help=False)
+    waiting = _Parser(add_help=False)
     waiting.add_argument(
         "--timeout",
         type=_timeout,
@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     waiting.add_argument("--max-interval", type=_positive, default=60.0, metavar="SECONDS")
     waiting.add_argument("--journal", metavar="FILE", help="record every job in this SQLite file")
 
-    submitting = argparse.ArgumentParser(add_help=False, parents=[common, waiting])
+    submitting = _Parser(add_help=False, parents=[common, waiting])
     submitting.add_argument("--no-wait", action="store_true", help="submit, print, do not wait")
 
     parser = _Parser(

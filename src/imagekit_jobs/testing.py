@@ -24,6 +24,7 @@ import base64
 import json
 import math
 import random
+import secrets
 import threading
 import time
 import uuid
@@ -164,7 +165,6 @@ class FakeImageKit:
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self._auth = "Basic " + base64.b64encode(f"{private_key}:".encode()).decode()
 
     def __repr__(self) -> str:
         return f"FakeImageKit(url={self.url if self._server else None!r})"
@@ -305,6 +305,16 @@ class FakeImageKit:
                 return None
             return (1.0 - bucket.tokens) / self.rate_limit
 
+    def _authorized(self, header: str | None) -> bool:
+        """Basic auth whose user name is the key; the password is ignored, as ImageKit does."""
+        if not header or not header.startswith("Basic "):
+            return False
+        try:
+            user = base64.b64decode(header[6:], validate=True).decode().partition(":")[0]
+        except ValueError:
+            return False
+        return secrets.compare_digest(user, self.private_key)
+
     def _record(self, record: RequestRecord) -> None:
         with self._lock:
             self._state.log.append(record)
@@ -385,7 +395,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(min(length, 1 << 20)) if length else b""
         path = self.path.split("?", 1)[0]
-        authorized = self.headers.get("Authorization") == fake._auth
+        authorized = fake._authorized(self.headers.get("Authorization"))
         fault = fake._pick_fault(method, path)
         status, body, headers = self._answer(method, path, raw, authorized, fault)
         fake._record(
