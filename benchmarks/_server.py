@@ -52,11 +52,7 @@ def main() -> None:
         slow_seconds=args.slow,
         hang_seconds=60.0,
     )
-    times = (
-        durations(args.jobs, args.low, args.high, args.seed)
-        if args.high
-        else [0.0] * args.jobs
-    )
+    times = durations(args.jobs, args.low, args.high, args.seed) if args.high else [0.0] * args.jobs
     with fake:
         for index, duration in enumerate(times):
             fake.add_job(
@@ -91,7 +87,8 @@ def serve(*args: str) -> Iterator[ServerProcess]:
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert proc.stdout is not None and proc.stdin is not None
+    assert proc.stdout is not None
+    assert proc.stdin is not None
     url = json.loads(proc.stdout.readline())["url"]
     server = ServerProcess(proc, url)
     try:

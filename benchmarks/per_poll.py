@@ -34,7 +34,11 @@ def _contenders(url: str) -> list[tuple[str, Callable[[], str], Callable[[], Non
 
         sdk = ImageKit(private_key=KEY, base_url=url, max_retries=0)
         contenders.append(
-            ("official imagekitio SDK", lambda: sdk.folders.job.get(job_id(0)).status or "", sdk.close)
+            (
+                "official imagekitio SDK",
+                lambda: sdk.folders.job.get(job_id(0)).status or "",
+                sdk.close,
+            )
         )
     except ImportError:  # the bench extra is not installed
         pass

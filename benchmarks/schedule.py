@@ -129,7 +129,11 @@ def table(results: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in rows.items():
-        limit = "none" if r["default_limit_s"] is None else f"{r['gave_up_at_default_limit']} (>{r['default_limit_s']:.0f} s)"
+        limit = (
+            "none"
+            if r["default_limit_s"] is None
+            else f"{r['gave_up_at_default_limit']} (>{r['default_limit_s']:.0f} s)"
+        )
         lines.append(
             f"| {name} | {r['requests_mean']:.1f} | {r['requests_p95']:.0f} "
             f"| {r['requests_mean'] / base:.2f}x | {r['lag_p50_s']:.1f} s | {r['lag_p95_s']:.1f} s "
@@ -138,7 +142,8 @@ def table(results: dict[str, Any]) -> str:
     t = results["targets"]
     lines += [
         "",
-        f"Targets: fewer mean requests than fixed 15 s: **{_yes(t['fewer_mean_requests_than_fixed_15s'])}**; "
+        "Targets: fewer mean requests than fixed 15 s: "
+        f"**{_yes(t['fewer_mean_requests_than_fixed_15s'])}**; "
         f"p95 relative lag <= 0.2: **{_yes(t['relative_lag_p95_at_most_0.2'])}**.",
     ]
     return "\n".join(lines)
@@ -146,4 +151,3 @@ def table(results: dict[str, Any]) -> str:
 
 def _yes(flag: bool) -> str:
     return "met" if flag else "MISSED"
-

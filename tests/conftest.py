@@ -6,8 +6,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from imagekit_jobs import BulkJob, TransportError
+
+# Shared, loaded machines: never fail a property for being slow, only for being wrong.
+settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("default")
 
 CANARY_KEY = "private_CANARY_6b1f0e3a9c_DO_NOT_LEAK"
 
@@ -70,3 +75,10 @@ def scripted(clock: FakeClock, steps: Iterable[object], latency: float = 0.0) ->
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Write the reliability figures, when asked to (see tests/figures.py)."""
+    from .figures import dump
+
+    dump()

@@ -6,6 +6,7 @@ import base64
 import json
 import logging
 import os
+import time
 from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -62,6 +63,16 @@ class _WatchedAdapter(HTTPAdapter):
             "https": WatchedHTTPSConnectionPool,
         }
 
+    def close(self) -> None:
+        # urllib3 2 leaves pooled sockets open until the pools are garbage collected: close
+        # them now, so a closed client holds no connection (and the server no thread).
+        pools = self.poolmanager.pools
+        for key in list(pools.keys()):
+            pool = pools.get(key)
+            if pool is not None:
+                pool.close()
+        super().close()
+
 
 class BulkJobClient:
     """A thin client for ImageKit's bulk-job API: submit a folder job, read a job's status.
@@ -71,6 +82,8 @@ class BulkJobClient:
     loopback host). ``timeout`` is the total time one request may take, however slowly the
     server answers. ``max_requests_per_second`` is the budget shared by everything using this
     client (``None``: unlimited); a 429 pauses all of it for the server's hinted time.
+    Proxy and CA-bundle environment variables (``HTTPS_PROXY``, ``REQUESTS_CA_BUNDLE``, ...)
+    are read once, when the client is created.
     Every method sends exactly one request (no retries: the waiter decides those).
     """
 
@@ -100,9 +113,18 @@ class BulkJobClient:
         )
         self._own_session = session is None
         self._session = session if session is not None else requests.Session()
-        adapter = _WatchedAdapter(pool_connections=2, pool_maxsize=max(1, pool_size))
-        self._session.mount("https://", adapter)
-        self._session.mount("http://", adapter)
+        self._adapter = _WatchedAdapter(pool_connections=2, pool_maxsize=max(1, pool_size))
+        self._session.mount("https://", self._adapter)
+        self._session.mount("http://", self._adapter)
+        # Proxy and CA-bundle variables are read once here rather than on every poll: the
+        # lookup cost a third of each request's CPU.
+        env = self._session.merge_environment_settings(self.base_url, {}, None, None, None)
+        self._send_options: dict[str, Any] = {
+            "proxies": env["proxies"],
+            "verify": env["verify"],
+            "cert": env["cert"],
+        }
+        self._session.trust_env = False
         self._watchdog = Watchdog()
 
     def __repr__(self) -> str:
@@ -117,6 +139,7 @@ class BulkJobClient:
     def close(self) -> None:
         """Close the keep-alive connections (and the session, if the client created it)."""
         self._watchdog.close()
+        self._adapter.close()
         if self._own_session:
             self._session.close()
 
@@ -191,13 +214,17 @@ class BulkJobClient:
         json_body: Mapping[str, Any] | None = None,
     ) -> tuple[int, Mapping[str, str], bytes]:
         seconds = self.timeout if timeout is None else max(0.0, float(timeout))
-        if self.budget is not None and not self.budget.acquire(timeout=seconds):
-            raise errors.RateLimitedError(
-                "the client's request budget has no room within the request's time",
-                status_code=None,
-                retry_after=self.budget.delay(),
-                job_id=job_id,
-            )
+        if self.budget is not None:
+            # Time spent waiting for the budget comes out of the request's own time.
+            started = time.monotonic()
+            if not self.budget.acquire(timeout=seconds):
+                raise errors.RateLimitedError(
+                    "the client's request budget has no room within the request's time",
+                    status_code=None,
+                    retry_after=self.budget.delay(),
+                    job_id=job_id,
+                )
+            seconds = max(0.0, seconds - (time.monotonic() - started))
         ticket = self._watchdog.arm(seconds)
         try:
             with ticket:
@@ -210,6 +237,7 @@ class BulkJobClient:
                     timeout=max(seconds, 0.001),
                     allow_redirects=False,
                     stream=True,
+                    **self._send_options,
                 )
                 try:
                     body = _read_capped(response)

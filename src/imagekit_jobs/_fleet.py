@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import queue
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -52,6 +53,7 @@ class Fleet:
         self._heap: list[tuple[float, int, JobTracker]] = []
         self._seq = itertools.count()
         self._in_flight = 0
+        self._next_deadline = math.inf
 
     def run(self) -> Iterator[Outcome]:
         """Yield ``(job_id, outcome)`` as each job ends, until every job has one."""
@@ -63,8 +65,13 @@ class Fleet:
             self._push(tracker.start, tracker)
         pool = ThreadPoolExecutor(self._workers, thread_name_prefix="imagekit-jobs")
         try:
-            while self._heap or self._in_flight:
-                self._dispatch(pool, clock())
+            while True:
+                now = clock()
+                for tracker in self._expire(now):
+                    yield tracker.job_id, tracker.timeout_error(now)
+                if not self._heap and not self._in_flight:
+                    break
+                self._dispatch(pool, now)
                 try:
                     tracker, result = self._done.get(timeout=self._idle(clock()))
                 except queue.Empty:
@@ -80,28 +87,40 @@ class Fleet:
 
     def _push(self, due: float, tracker: JobTracker) -> None:
         heapq.heappush(self._heap, (due, next(self._seq), tracker))
+        if not tracker.one_shot:
+            self._next_deadline = min(self._next_deadline, tracker.deadline)
 
     def _budget_delay(self) -> float:
         budget = getattr(self._waiter.client, "budget", None)
         return budget.delay() if budget is not None else 0.0
+
+    def _expire(self, now: float) -> list[JobTracker]:
+        """Take off the heap every job whose deadline has passed while it waited its turn.
+
+        No poll is ever sent past a deadline, and a job stuck behind busy workers or an
+        empty budget still ends on time.
+        """
+        if now < self._next_deadline:
+            return []
+        expired = [t for _, _, t in self._heap if now >= t.deadline and not t.one_shot]
+        if expired:
+            self._heap = [item for item in self._heap if item[2] not in expired]
+            heapq.heapify(self._heap)
+        self._next_deadline = _earliest_deadline(self._heap)
+        return expired
 
     def _dispatch(self, pool: ThreadPoolExecutor, now: float) -> None:
         while self._heap and self._in_flight < self._workers and self._heap[0][0] <= now:
             if self._budget_delay() > 0:
                 return  # the most overdue job keeps its place at the top of the heap
             _, _, tracker = heapq.heappop(self._heap)
-            if now >= tracker.deadline and not tracker.one_shot:
-                # Its slot came too late: no poll is ever sent past a deadline.
-                self._done.put((tracker, _Expired()))
-                self._in_flight += 1
-                continue
             timeout = tracker.request_timeout(now)
             self._in_flight += 1
             pool.submit(self._read, tracker, timeout)
 
     def _idle(self, now: float) -> float:
         """How long the scheduler may block waiting for a worker."""
-        wait = _MAX_IDLE
+        wait = min(_MAX_IDLE, self._next_deadline - now)
         if self._heap and self._in_flight < self._workers:
             wait = min(wait, max(self._heap[0][0] - now, self._budget_delay(), 0.0))
         return max(wait, 0.0005)
@@ -126,8 +145,6 @@ class Fleet:
         ends ``wait``.
         """
         job_id = tracker.job_id
-        if isinstance(result, _Expired):
-            return job_id, tracker.timeout_error(now)
         if isinstance(result, Exception) and not is_transient(result):
             return job_id, result
         if isinstance(result, BaseException):
@@ -146,5 +163,5 @@ class Fleet:
         return None
 
 
-class _Expired(Exception):
-    """A job whose deadline passed while it waited for a free worker."""
+def _earliest_deadline(heap: list[tuple[float, int, JobTracker]]) -> float:
+    return min((t.deadline for _, _, t in heap if not t.one_shot), default=math.inf)

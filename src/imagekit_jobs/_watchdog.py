@@ -88,6 +88,8 @@ class Watchdog:
                     target=self._run, name="imagekit-jobs-watchdog", daemon=True
                 )
                 self._thread.start()
+            while self._heap and self._heap[0][2].done:  # keep the heap as small as in-flight
+                heapq.heappop(self._heap)
             first = not self._heap or ticket.deadline < self._heap[0][0]
             heapq.heappush(self._heap, (ticket.deadline, next(self._counter), ticket))
             if first:
@@ -98,11 +100,13 @@ class Watchdog:
         """The request ended: never cut it (its entry is dropped lazily)."""
         with self._cond:
             ticket.done = True
+            ticket.conn = None
 
     def close(self) -> None:
         """Stop the watchdog thread."""
         with self._cond:
             self._closed = True
+            self._heap.clear()
             self._cond.notify()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():

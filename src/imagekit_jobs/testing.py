@@ -99,6 +99,7 @@ class _Rule:
     method: str | None
     path: str | None
     remaining: int
+    skip: int
 
 
 @dataclass
@@ -121,7 +122,9 @@ class FakeImageKit:
     ``job_duration`` is seconds (of API time) until a job completes: a number, or a function
     of the ``FakeJob``. ``time_scale`` speeds API time up (10: a 5 s job takes 0.5 s).
     ``rate_limit`` is requests per second per key, answered with real 429s past it.
-    ``fault_rate`` faults that share of requests at random, drawn from ``fault_kinds``.
+    ``fault_rate`` faults that share of requests at random, drawn from ``fault_kinds``;
+    an injected ``429`` hints ``fault_hint_seconds`` in ``X-RateLimit-Reset``.
+    ``log_requests=False`` keeps only ``total_requests`` (for long load runs).
     """
 
     def __init__(
@@ -138,6 +141,8 @@ class FakeImageKit:
         hang_seconds: float = 30.0,
         trickle_seconds: float = 0.05,
         redirect_to: str = "http://127.0.0.1:9/stolen",
+        fault_hint_seconds: float = 1.0,
+        log_requests: bool = True,
         seed: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -158,6 +163,10 @@ class FakeImageKit:
         self.hang_seconds = hang_seconds
         self.trickle_seconds = trickle_seconds
         self.redirect_to = redirect_to
+        self.fault_hint_seconds = fault_hint_seconds
+        self.log_requests = log_requests
+        #: Requests received, counted even when ``log_requests`` is off.
+        self.total_requests = 0
         self.clock = clock
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
@@ -249,13 +258,20 @@ class FakeImageKit:
             return self._state.jobs[job_id].status_at(self.clock(), self.time_scale)
 
     def inject(
-        self, fault: str, *, times: int = 1, method: str | None = None, path: str | None = None
+        self,
+        fault: str,
+        *,
+        times: int = 1,
+        after: int = 0,
+        method: str | None = None,
+        path: str | None = None,
     ) -> None:
-        """Answer the next ``times`` matching requests with ``fault`` (see ``FAULTS``)."""
+        """Answer ``times`` matching requests with ``fault`` (see ``FAULTS``), once ``after``
+        matching requests have been answered normally."""
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}")
         with self._lock:
-            self._state.rules.append(_Rule(fault, method, path, times))
+            self._state.rules.append(_Rule(fault, method, path, times, after))
 
     def requests(self) -> list[RequestRecord]:
         """A copy of the request log."""
@@ -281,6 +297,9 @@ class FakeImageKit:
         with self._lock:
             for rule in self._state.rules:
                 if (rule.method in (None, method)) and (rule.path in (None, path)):
+                    if rule.skip > 0:
+                        rule.skip -= 1
+                        continue
                     rule.remaining -= 1
                     if rule.remaining <= 0:
                         self._state.rules.remove(rule)
@@ -317,7 +336,9 @@ class FakeImageKit:
 
     def _record(self, record: RequestRecord) -> None:
         with self._lock:
-            self._state.log.append(record)
+            self.total_requests += 1
+            if self.log_requests:
+                self._state.log.append(record)
 
     def _submit(self, operation: str, body: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
         if operation == "renameFolder":
@@ -422,7 +443,12 @@ class _Handler(BaseHTTPRequestHandler):
             return (
                 429,
                 _json(_error("Too many requests")),
-                headers | (_limit_headers(fake.rate_limit or 10.0, 1.0) if fault == "429" else {}),
+                headers
+                | (
+                    _limit_headers(fake.rate_limit or 10.0, fake.fault_hint_seconds)
+                    if fault == "429"
+                    else {}
+                ),
             )
         if fault in ("500", "502", "503", "504"):
             return int(fault), b"<html><body><h1>Server error</h1></body></html>", headers
