@@ -111,5 +111,6 @@ def test_a_429_pauses_every_job_on_the_client():
     limited = next(r for r in log if r.status == 429)
     later = [r.time - limited.time for r in log if r.time > limited.time]
     assert len(later) >= 19
-    in_flight = [d for d in later if d < 0.95]
-    assert len(in_flight) <= 3  # the other three workers' requests were already sent
+    # requests already on their way when the 429 arrived may land just after it; after
+    # that, nothing until the hint has passed
+    assert [round(d, 3) for d in later if 0.1 < d < 0.95] == []

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from ._errors import JobPartialSuccessError, is_transient
 from ._models import BulkJob
-from ._tracker import JobTracker
+from ._tracker import MIN_RESERVE, JobTracker
 from ._validate import check_job_id
 
 if TYPE_CHECKING:
@@ -114,6 +114,11 @@ class Fleet:
             if self._budget_delay() > 0:
                 return  # the most overdue job keeps its place at the top of the heap
             _, _, tracker = heapq.heappop(self._heap)
+            if not tracker.one_shot and tracker.deadline - now < MIN_RESERVE:
+                # Its turn came too late for an answer to arrive in time: no poll; it ends
+                # with a timeout at its deadline, not before.
+                self._push(tracker.deadline, tracker)
+                continue
             timeout = tracker.request_timeout(now)
             self._in_flight += 1
             pool.submit(self._read, tracker, timeout)
