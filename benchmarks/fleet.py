@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -34,19 +35,46 @@ BUDGET = 300.0  # wait_all's budget, below the server's limit
 CONTENDERS = ("wait_all", "thread pool", "asyncio + SDK")
 
 
-class _Peak:
-    """Samples the thread count while a contender runs."""
+class _Monitor:
+    """Counts detections and samples threads; prints a JSON snapshot every second.
+
+    The last snapshot stands for the run if the contender has to be killed at its cap.
+    """
 
     def __init__(self) -> None:
+        self.start = time.monotonic()
+        self.completed = 0
+        self.last_done = 0.0
         self.threads = threading.active_count()
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    def done(self) -> None:
+        with self._lock:
+            self.completed += 1
+            self.last_done = time.monotonic() - self.start
+
+    def snapshot(self, *, final: bool) -> dict[str, Any]:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return {
+            "completed": self.completed,
+            "seconds": self.last_done,
+            "peak_threads": self.threads,
+            "peak_rss_mb": usage.ru_maxrss / 1024,
+            "cpu_s": usage.ru_utime + usage.ru_stime,
+            "final": final,
+        }
+
     def _run(self) -> None:
+        ticks = 0
         while not self._stop.wait(0.02):
             self.threads = max(self.threads, threading.active_count() - 1)
+            ticks += 1
+            if ticks % 50 == 0:
+                print(json.dumps(self.snapshot(final=False)), flush=True)
 
-    def __enter__(self) -> _Peak:
+    def __enter__(self) -> _Monitor:
         self._thread.start()
         return self
 
@@ -55,82 +83,89 @@ class _Peak:
         self._thread.join()
 
 
-def _run_wait_all(url: str, ids: list[str], cap: float) -> int:
+def _run_wait_all(url: str, ids: list[str], cap: float, done: Callable[[], None]) -> None:
     from imagekit_jobs import BulkJob, BulkJobClient, JobWaiter
 
     with BulkJobClient(KEY, base_url=url, max_requests_per_second=BUDGET) as client:
         waiter = JobWaiter(client, timeout=cap, initial_interval=1 / SCALE, max_interval=60 / SCALE)
-        results = waiter.wait_all(ids, workers=8)
-    return sum(1 for r in results.values() if isinstance(r, BulkJob) and r.succeeded)
+        for _, outcome in waiter.as_completed(ids, workers=8):
+            if isinstance(outcome, BulkJob) and outcome.succeeded:
+                done()
 
 
-def _run_thread_pool(url: str, ids: list[str], cap: float) -> int:
+def _run_thread_pool(url: str, ids: list[str], cap: float, done: Callable[[], None]) -> None:
     from imagekit_jobs import BulkJobClient, ImageKitJobsError, JobWaiter
 
     deadline = time.monotonic() + cap
     with BulkJobClient(KEY, base_url=url, max_requests_per_second=None, pool_size=256) as client:
         waiter = JobWaiter(client, initial_interval=1 / SCALE, max_interval=60 / SCALE)
 
-        def one(job: str) -> bool:
-            try:
-                left = deadline - time.monotonic()
-                return left > 0 and waiter.wait(job, timeout=left).succeeded
-            except ImageKitJobsError:
-                return False
+        def one(job: str) -> None:
+            left = deadline - time.monotonic()
+            with contextlib.suppress(ImageKitJobsError):
+                if left > 0 and waiter.wait(job, timeout=left).succeeded:
+                    done()
 
         with ThreadPoolExecutor(256) as pool:
-            return sum(pool.map(one, ids))
+            list(pool.map(one, ids))
 
 
-def _run_asyncio_sdk(url: str, ids: list[str], cap: float) -> int:
+def _run_asyncio_sdk(url: str, ids: list[str], cap: float, done: Callable[[], None]) -> None:
     from imagekitio import AsyncImageKit
 
-    async def main() -> int:
+    async def main() -> None:
         client = AsyncImageKit(private_key=KEY, base_url=url)
         deadline = time.monotonic() + cap
 
-        completed = 0
-
         async def one(job: str) -> None:
-            nonlocal completed
             while time.monotonic() < deadline:
                 try:
                     result = await client.folders.job.get(job)
                     if result.status == "Completed":
-                        completed += 1
+                        done()
                         return
                 except Exception:
                     pass
                 await asyncio.sleep(1 / SCALE)
 
-        # requests queued in the SDK's pool would outlive the cap without this
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(asyncio.gather(*(one(j) for j in ids)), timeout=cap)
+        await asyncio.gather(*(one(j) for j in ids))
         await client.close()
-        return completed
 
-    return asyncio.run(main())
+    asyncio.run(main())
 
 
-def worker(contender: str, url: str, jobs: int, cap: float) -> dict[str, Any]:
-    """Run one contender in this process and measure it."""
+def worker(contender: str, url: str, jobs: int, cap: float) -> None:
+    """Run one contender in this process, printing snapshots and then the final figures."""
     ids = [job_id(i) for i in range(jobs)]
     runner = {
         "wait_all": _run_wait_all,
         "thread pool": _run_thread_pool,
         "asyncio + SDK": _run_asyncio_sdk,
     }[contender]
-    start = time.monotonic()
-    with _Peak() as peak:
-        completed = runner(url, ids, cap)
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return {
-        "completed": completed,
-        "seconds": time.monotonic() - start,
-        "peak_threads": peak.threads,
-        "peak_rss_mb": usage.ru_maxrss / 1024,
-        "cpu_s": usage.ru_utime + usage.ru_stime,
-    }
+    with _Monitor() as monitor:
+        runner(url, ids, cap, monitor.done)
+    print(json.dumps(monitor.snapshot(final=True)), flush=True)
+
+
+def _measure(contender: str, url: str, jobs: int, cap: float) -> dict[str, Any]:
+    """Run a contender's subprocess; kill it 30 s past its cap and keep its last snapshot."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.fleet", contender, url, str(jobs), str(cap)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=cap + 30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    lines = [line for line in out.splitlines() if line.startswith("{")]
+    if not lines:
+        return {"error": err.strip()[-500:] or f"exit {proc.returncode}"}
+    figures: dict[str, Any] = json.loads(lines[-1])
+    figures["killed_at_cap"] = not figures.pop("final")
+    return figures
 
 
 def run(*, quick: bool) -> dict[str, Any]:
@@ -200,10 +235,15 @@ def table(results: dict[str, Any]) -> str:
         if "error" in r:
             lines.append(f"| {name} | failed: {r['error'][:80]} | | | | | | | |")
             continue
+        detected = (
+            f"{r['seconds']:.1f} s | {r['vs_ideal']:.2f}x"
+            if r["completed"] == results["jobs"]
+            else f"not all by the {results['cap_s']:.0f} s cap | -"
+        )
+        killed = " (killed at cap + 30 s)" if r.get("killed_at_cap") else ""
         lines.append(
-            f"| {name} | {r['completed']} | {r['requests']} | {r['429s']} | {r['seconds']:.1f} s "
-            f"| {r['vs_ideal']:.2f}x | {r['peak_threads']} | {r['peak_rss_mb']:.0f} MB "
-            f"| {r['cpu_s']:.1f} s |"
+            f"| {name} | {r['completed']}{killed} | {r['requests']} | {r['429s']} | {detected} "
+            f"| {r['peak_threads']} | {r['peak_rss_mb']:.0f} MB | {r['cpu_s']:.1f} s |"
         )
     t = results["targets"]
     lines += [
@@ -224,4 +264,4 @@ if __name__ == "__main__":
     parser.add_argument("jobs", type=int)
     parser.add_argument("cap", type=float)
     a = parser.parse_args()
-    print(json.dumps(worker(a.contender, a.url, a.jobs, a.cap)))
+    worker(a.contender, a.url, a.jobs, a.cap)

@@ -1,119 +1,32 @@
-"""``FakeImageKit``: a real HTTP server on 127.0.0.1 that speaks ImageKit's bulk-job API.
-
-Use it to test scripts that copy, move or rename folders, without an account::
-
-    from imagekit_jobs import BulkJobClient, JobWaiter
-    from imagekit_jobs.testing import FakeImageKit
-
-    with FakeImageKit(job_duration=5.0, time_scale=10.0) as fake:   # jobs finish in 0.5 s
-        with BulkJobClient(fake.private_key, base_url=fake.url) as client:
-            job_id = client.copy_folder("/a", "/b")
-            assert JobWaiter(client).wait(job_id).status == "Completed"
-        assert fake.count(method="GET") >= 1
-
-It answers the three submit endpoints and the status endpoint, checks Basic auth, answers
-404 for unknown jobs, 423 while a folder has a running job, 207 ``Partial success`` for a
-rename with ``purgeCache`` when ``partial_success_on_purge`` is set, and can inject faults
-(per request with :meth:`FakeImageKit.inject`, or at random with ``fault_rate``) and
-enforce a per-key rate limit with real 429s. Every request is logged (thread-safe).
-"""
+"""``FakeImageKit``: the server's life cycle, its controls, and the API's behaviour."""
 
 from __future__ import annotations
 
 import base64
-import json
-import math
 import random
 import secrets
 import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["FAULTS", "FakeImageKit", "FakeJob", "RequestRecord"]
-
-#: Every fault the server can inject.
-FAULTS = (
-    "429",  # rate limited, with X-RateLimit-Limit/Reset/Interval headers
-    "429-nohint",  # rate limited, no hint at all
-    "500",
-    "502",
-    "503",
-    "504",
-    "slow",  # answer normally after ``slow_seconds``
-    "hang",  # answer nothing for ``hang_seconds``, then drop the connection
-    "trickle",  # send the answer one byte every ``trickle_seconds``
-    "drop",  # close the connection without an answer
-    "html",  # 200 with an HTML page (a proxy's)
-    "truncated",  # 200 with half a JSON body
-    "malformed",  # 200 with JSON of the wrong types
-    "redirect",  # 302 to ``redirect_to``
+from ._handler import Handler
+from ._model import (
+    _SUPPORT,
+    _TYPES,
+    FAULTS,
+    Duration,
+    FakeJob,
+    RequestRecord,
+    _Bucket,
+    _error,
+    _Rule,
+    _State,
 )
-_SUPPORT = "For support kindly contact us at support@imagekit.io ."
-_TYPES = {"copyFolder": "COPY_FOLDER", "moveFolder": "MOVE_FOLDER", "renameFolder": "RENAME_FOLDER"}
 
-Duration = float | Callable[["FakeJob"], float]
-
-
-@dataclass
-class FakeJob:
-    """A job the fake server knows: its kind, payload and when it finishes."""
-
-    job_id: str
-    type: str
-    payload: Mapping[str, Any]
-    submitted_at: float
-    duration: float
-    folders: tuple[str, ...] = ()
-    partial: bool = False
-    forced: str | None = None
-
-    def status_at(self, now: float, time_scale: float) -> str:
-        """The job's status at clock reading ``now``."""
-        if self.forced is not None:
-            return self.forced
-        if (now - self.submitted_at) * time_scale >= self.duration:
-            return "Partial success" if self.partial else "Completed"
-        return "Pending"
-
-
-@dataclass(frozen=True, slots=True)
-class RequestRecord:
-    """One request the server received: when (monotonic), what, and how it was answered."""
-
-    time: float
-    method: str
-    path: str
-    status: int
-    fault: str | None
-    authorized: bool
-
-
-@dataclass
-class _Rule:
-    fault: str
-    method: str | None
-    path: str | None
-    remaining: int
-    skip: int
-
-
-@dataclass
-class _Bucket:
-    tokens: float
-    stamp: float
-
-
-@dataclass
-class _State:
-    jobs: dict[str, FakeJob] = field(default_factory=dict)
-    log: list[RequestRecord] = field(default_factory=list)
-    rules: deque[_Rule] = field(default_factory=deque)
-    buckets: dict[str, _Bucket] = field(default_factory=dict)
+__all__ = ["FakeImageKit"]
 
 
 class FakeImageKit:
@@ -184,10 +97,10 @@ class FakeImageKit:
         """Start serving on an ephemeral port of 127.0.0.1."""
         fake = self
 
-        class Handler(_Handler):
+        class BoundHandler(Handler):
             server_fake = fake
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server = ThreadingHTTPServer(("127.0.0.1", 0), BoundHandler)
         server.daemon_threads = True
         self._server = server
         self._thread = threading.Thread(
@@ -388,148 +301,3 @@ class FakeImageKit:
             body["help"] = _SUPPORT
             return 207, body
         return 200, body
-
-
-def _error(message: str, *, reason: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"message": message, "help": _SUPPORT}
-    if reason:
-        body["reason"] = reason
-    return body
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server_fake: FakeImageKit
-    protocol_version = "HTTP/1.1"  # keep-alive, as the real API
-    disable_nagle_algorithm = True  # else every keep-alive poll waits out a delayed ACK
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # the request log replaces stderr noise
-
-    def do_GET(self) -> None:
-        self._handle("GET")
-
-    def do_POST(self) -> None:
-        self._handle("POST")
-
-    def _handle(self, method: str) -> None:
-        fake = self.server_fake
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(min(length, 1 << 20)) if length else b""
-        path = self.path.split("?", 1)[0]
-        authorized = fake._authorized(self.headers.get("Authorization"))
-        fault = fake._pick_fault(method, path)
-        status, body, headers = self._answer(method, path, raw, authorized, fault)
-        fake._record(
-            RequestRecord(
-                fake.clock(),
-                method,
-                path,
-                status,
-                fault,
-                self.headers.get("Authorization") is not None,
-            )
-        )
-        self._send(status, body, headers, fault)
-
-    def _answer(
-        self, method: str, path: str, raw: bytes, authorized: bool, fault: str | None
-    ) -> tuple[int, bytes, dict[str, str]]:
-        fake = self.server_fake
-        headers = {"x-ik-requestId": uuid.uuid4().hex}
-        if fault == "redirect":
-            headers["Location"] = fake.redirect_to
-            return 302, b"", headers
-        if fault in ("429", "429-nohint"):
-            return (
-                429,
-                _json(_error("Too many requests")),
-                headers
-                | (
-                    _limit_headers(fake.rate_limit or 10.0, fake.fault_hint_seconds)
-                    if fault == "429"
-                    else {}
-                ),
-            )
-        if fault in ("500", "502", "503", "504"):
-            return int(fault), b"<html><body><h1>Server error</h1></body></html>", headers
-        if not authorized:
-            return 401, _json(_error("Your request does not contain private API key.")), headers
-        wait = fake._over_limit(fake.private_key)
-        if wait is not None:
-            return (
-                429,
-                _json(_error("Too many requests")),
-                headers | _limit_headers(fake.rate_limit or 1.0, wait),
-            )
-        if fault == "html":
-            return 200, b"<!doctype html><html><body>Gateway says hi</body></html>", headers
-        if fault == "malformed":
-            return 200, _json({"jobId": 12, "type": None, "status": ["Completed"]}), headers
-        status, body = self._route(method, path, raw)
-        data = _json(body)
-        if fault == "truncated":
-            data = data[: len(data) // 2]
-        return status, data, headers
-
-    def _route(self, method: str, path: str, raw: bytes) -> tuple[int, dict[str, Any]]:
-        fake = self.server_fake
-        parts = path.split("/")
-        if method == "GET" and len(parts) == 4 and parts[1:3] == ["v1", "bulkJobs"]:
-            return fake._status(parts[3])
-        if (
-            method == "POST"
-            and len(parts) == 4
-            and parts[3] in _TYPES
-            and parts[1:3] == ["v1", "bulkJobs"]
-        ):
-            try:
-                body = json.loads(raw or b"{}")
-            except ValueError:
-                return 400, _error("Request body is not JSON.", reason="INVALID_PARAMETER")
-            if not isinstance(body, dict):
-                return 400, _error("Request body is not an object.", reason="INVALID_PARAMETER")
-            return fake._submit(parts[3], body)
-        return 404, _error("Not found.")
-
-    def _send(self, status: int, body: bytes, headers: dict[str, str], fault: str | None) -> None:
-        fake = self.server_fake
-        if fault == "drop":
-            self.close_connection = True
-            return
-        if fault == "hang":
-            fake._stopping.wait(fake.hang_seconds)
-            self.close_connection = True
-            return
-        if fault == "slow":
-            fake._stopping.wait(fake.slow_seconds)
-        self.send_response(status)
-        self.send_header(
-            "Content-Type", "text/html" if body.startswith(b"<") else "application/json"
-        )
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        try:
-            if fault == "trickle":
-                for i in range(len(body)):
-                    if fake._stopping.wait(fake.trickle_seconds):
-                        break
-                    self.wfile.write(body[i : i + 1])
-                    self.wfile.flush()
-            else:
-                self.wfile.write(body)
-        except OSError:
-            self.close_connection = True
-
-
-def _json(body: Mapping[str, Any]) -> bytes:
-    return json.dumps(body).encode()
-
-
-def _limit_headers(limit: float, wait: float) -> dict[str, str]:
-    return {
-        "X-RateLimit-Limit": str(max(1, int(limit))),
-        "X-RateLimit-Reset": str(max(1, math.ceil(wait * 1000))),
-        "X-RateLimit-Interval": "1000",
-    }
