@@ -172,7 +172,7 @@ def run(*, quick: bool) -> dict[str, Any]:
     """Every contender against a fresh server with the same jobs."""
     jobs = 300 if quick else 10_000
     high = 60.0 if quick else 120.0
-    cap = 40.0 if quick else 240.0
+    cap = 40.0 if quick else 180.0
     longest = max(durations(jobs, 2.0, high, seed=7)) / SCALE
     ideal = max(longest, jobs / SERVER_LIMIT)
     results: dict[str, Any] = {
@@ -187,25 +187,10 @@ def run(*, quick: bool) -> dict[str, Any]:
     for contender in CONTENDERS:
         args = ["--jobs", str(jobs), "--low", "2", "--high", str(high), "--seed", "7"]
         with serve(*args, "--time-scale", str(SCALE), "--rate-limit", str(SERVER_LIMIT)) as server:
-            proc = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "benchmarks.fleet",
-                    contender,
-                    server.url,
-                    str(jobs),
-                    str(cap),
-                ],
-                capture_output=True,
-                text=True,
-                check=False,
-                timeout=cap + 120,
-            )
-        if proc.returncode != 0:
-            results["contenders"][contender] = {"error": proc.stderr.strip()[-500:]}
+            figures = _measure(contender, server.url, jobs, cap)
+        if "error" in figures:
+            results["contenders"][contender] = figures
             continue
-        figures = json.loads(proc.stdout.strip().splitlines()[-1])
         figures["requests"] = server.counts.get("requests", 0)
         figures["429s"] = server.counts.get("429", 0)
         figures["vs_ideal"] = figures["seconds"] / ideal

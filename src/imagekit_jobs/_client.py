@@ -83,8 +83,11 @@ class BulkJobClient:
     server answers. ``max_requests_per_second`` is the budget shared by everything using this
     client (``None``: unlimited); a 429 pauses all of it for the server's hinted time.
     Proxy and CA-bundle environment variables (``HTTPS_PROXY``, ``REQUESTS_CA_BUNDLE``, ...)
-    are read once, when the client is created.
-    Every method sends exactly one request (no retries: the waiter decides those).
+    are read once, when the client is created. ``pool_size`` is how many keep-alive
+    connections it keeps (at least the number of threads that share it). ``session`` lets
+    you bring your own ``requests.Session`` (the client mounts its adapter on it, and leaves
+    it open on ``close``). Every method sends exactly one request: retries are the
+    waiter's decision.
     """
 
     def __init__(
@@ -124,7 +127,8 @@ class BulkJobClient:
             "verify": env["verify"],
             "cert": env["cert"],
         }
-        self._session.trust_env = False
+        if self._own_session:  # a caller's session is left as it was given
+            self._session.trust_env = False
         self._watchdog = Watchdog()
 
     def __repr__(self) -> str:
