@@ -93,7 +93,7 @@ def test_key_absent_from_cli_output_and_journal(tmp_path):
             ("journal", str(journal), "--json"),
         ):
             run_cli(*args, *(url if args[0] != "journal" else ()))  # asserts no key itself
-            outputs += 1
+            outputs += 2  # its stdout and its stderr
     for path in tmp_path.iterdir():
         assert not leaks(path.read_bytes().decode("latin-1")), path
     with sqlite3.connect(journal) as db:
