@@ -20,9 +20,9 @@ from ._client import BASE_URL_ENV, KEY_ENV, BulkJobClient
 from ._errors import InvalidInputError
 from ._outcomes import (
     EXIT_USAGE,
-    TABLE,
     Interrupted,
     exit_code,
+    kind_of,
 )
 from ._progress import Progress
 from ._run import Output
@@ -218,11 +218,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not isinstance(exc, Interrupted) or exc.args != ():
             progress.message("interrupted")
         return exit_code(exc)
-    except BaseException as exc:
-        if isinstance(exc, SystemExit):
-            raise
+    except Exception as exc:  # every failure becomes a line on stderr and an exit code
         code = exit_code(exc)
-        if args.command in ("status",) and not isinstance(exc, InvalidInputError):
+        if args.command == "status" and not isinstance(exc, InvalidInputError):
             out.result(getattr(exc, "job_id", None), job_type=None, status=None, polls=1, error=exc)
         stderr.write(f"imagekit-jobs: {_describe(exc)}\n")
         return code
@@ -231,9 +229,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _describe(exc: BaseException) -> str:
-    for cls, _, kind in TABLE:
-        if isinstance(exc, cls):
-            if kind == "internal_error":
-                return f"internal error: {type(exc).__name__}: {exc}"
-            return " ".join(str(exc).split()) if kind != "invalid_input" else str(exc)
-    return str(exc)  # pragma: no cover
+    kind = kind_of(exc)
+    if kind == "internal_error":
+        return f"internal error: {type(exc).__name__}: {exc}"
+    # usage errors may span lines (every bad CSV row); API errors fit on one
+    return str(exc) if kind == "invalid_input" else " ".join(str(exc).split())
