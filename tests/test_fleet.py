@@ -114,3 +114,18 @@ def test_a_429_pauses_every_job_on_the_client():
     # requests already on their way when the 429 arrived may land just after it; after
     # that, nothing until the hint has passed
     assert [round(d, 3) for d in later if 0.1 < d < 0.95] == []
+
+
+def test_keep_alive_pool_grows_to_the_worker_count():
+    """With 16 workers on a 2-connection client, connections are kept, not churned."""
+    with FakeImageKit(private_key=CANARY_KEY, job_duration=0.3) as fake:
+        ids = [fake.add_job() for _ in range(64)]
+        with BulkJobClient(
+            CANARY_KEY, base_url=fake.url, pool_size=2, max_requests_per_second=None
+        ) as c:
+            results = waiter_for(c, timeout=20).wait_all(ids, workers=16)
+            pools = list(c._adapter.poolmanager.pools._container.values())
+            assert len(pools) == 1
+            assert pools[0].pool.maxsize == 16
+            assert pools[0].num_connections <= 16
+        assert all(isinstance(r, BulkJob) for r in results.values())

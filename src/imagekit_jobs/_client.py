@@ -116,7 +116,8 @@ class BulkJobClient:
         )
         self._own_session = session is None
         self._session = session if session is not None else requests.Session()
-        self._adapter = _WatchedAdapter(pool_connections=2, pool_maxsize=max(1, pool_size))
+        self._pool_size = max(1, pool_size)
+        self._adapter = _WatchedAdapter(pool_connections=2, pool_maxsize=self._pool_size)
         self._session.mount("https://", self._adapter)
         self._session.mount("http://", self._adapter)
         # Proxy and CA-bundle variables are read once here rather than on every poll: the
@@ -194,6 +195,18 @@ class BulkJobClient:
         return self._submit("renameFolder", payload)
 
     # -- plumbing ------------------------------------------------------------------------
+
+    def _fit_pool(self, threads: int) -> None:
+        """Keep at least one keep-alive connection per thread that will share the client.
+
+        ``wait_all`` calls it with its worker count, so no worker opens (and drops) a
+        connection per request.
+        """
+        if threads <= self._pool_size:
+            return
+        self._pool_size = threads
+        self._adapter.close()
+        self._adapter.init_poolmanager(2, threads)
 
     def _submit(self, operation: str, payload: Mapping[str, Any]) -> str:
         status, headers, body = self._request(

@@ -63,6 +63,9 @@ class Fleet:
         for job_id in self._ids:
             tracker = self._waiter.tracker(job_id, timeout=self._timeout)
             self._push(tracker.start, tracker)
+        fit_pool = getattr(self._waiter.client, "_fit_pool", None)
+        if fit_pool is not None:
+            fit_pool(self._workers)
         pool = ThreadPoolExecutor(self._workers, thread_name_prefix="imagekit-jobs")
         try:
             while True:
