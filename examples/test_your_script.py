@@ -1,7 +1,7 @@
 """How to test your own deployment code without an ImageKit account: run it against
 ``FakeImageKit``, a real HTTP server on 127.0.0.1 that speaks the bulk-job API.
 
-    pip install imagekit-jobs pytest
+    pip install ".[test]"   # from a clone of this repository
     pytest examples/test_your_script.py
 """
 

@@ -228,6 +228,41 @@ def test_non_tty_progress_is_plain_lines(fake):
     ]
 
 
+def test_tty_progress_is_one_live_line_per_job(fake):
+    """On a terminal, each job's line is rewritten in place and ends marked Completed."""
+    import os
+    import pty
+
+    job_id = fake.add_job(duration=0.3)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [SCRIPT, "wait", job_id, *FAST],
+        env=cli_env(fake.url),
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        text=True,
+    )
+    os.close(slave)
+    out, _ = proc.communicate(timeout=30)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # the terminal's other end is closed: all was read
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    err = b"".join(chunks).decode("utf-8", "replace")
+    assert_no_key(out, err)
+    assert proc.returncode == 0
+    assert "\x1b[1F\x1b[J" in err  # the job's line is lifted and redrawn
+    assert re.search(rf"{job_id}  Pending +\d+\.\ds  next check in", err)
+    assert re.search(rf"{job_id}  Completed +\d+\.\ds", err)
+    assert "\r" not in err.replace("\r\n", "\n")
+
+
 def test_quiet_prints_no_progress(fake):
     """--quiet: stderr is empty."""
     proc = run_cli("wait", fake.add_job(duration=0.1), "--quiet", *FAST, base_url=fake.url)
