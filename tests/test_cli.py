@@ -295,7 +295,8 @@ def test_signal_mid_wait_exits_130_naming_pending_jobs(fake, sig):
     assert_no_key(out, err)
     assert proc.returncode == 130
     assert f"interrupted: 1 job(s) still pending: {job_id}" in err
-    assert f"resume with: imagekit-jobs wait {job_id}" in err
+    resume = f"imagekit-jobs wait --initial-interval 0.05 --max-interval 0.1 --json {job_id}"
+    assert f"resume with: {resume}\n" in err
     (record,) = json_lines(out)
     assert (record["jobId"], record["status"], record["error"]["kind"]) == (
         job_id,

@@ -15,7 +15,6 @@ from typing import Any
 
 from . import __version__
 from . import _commands as commands
-from ._budget import DEFAULT_MAX_REQUESTS_PER_SECOND
 from ._client import BASE_URL_ENV, KEY_ENV, BulkJobClient
 from ._errors import InvalidInputError
 from ._outcomes import (
@@ -74,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--max-requests-per-second",
         type=_positive,
-        default=DEFAULT_MAX_REQUESTS_PER_SECOND,
+        default=commands.DEFAULTS["max_requests_per_second"],
         metavar="N",
         help="request budget shared by every job of the run (default %(default)s)",
     )
@@ -86,12 +85,22 @@ def build_parser() -> argparse.ArgumentParser:
     waiting.add_argument(
         "--timeout",
         type=_timeout,
-        default=600.0,
+        default=commands.DEFAULTS["timeout"],
         metavar="SECONDS",
         help="give up after SECONDS (default 600; 0: one status read, then 124 if running)",
     )
-    waiting.add_argument("--initial-interval", type=_positive, default=1.0, metavar="SECONDS")
-    waiting.add_argument("--max-interval", type=_positive, default=60.0, metavar="SECONDS")
+    waiting.add_argument(
+        "--initial-interval",
+        type=_positive,
+        default=commands.DEFAULTS["initial_interval"],
+        metavar="SECONDS",
+    )
+    waiting.add_argument(
+        "--max-interval",
+        type=_positive,
+        default=commands.DEFAULTS["max_interval"],
+        metavar="SECONDS",
+    )
     waiting.add_argument("--journal", metavar="FILE", help="record every job in this SQLite file")
 
     submitting = _Parser(add_help=False, parents=[common, waiting])
@@ -104,8 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    sub = commands.add_parser(
+    subcommands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = subcommands.add_parser(
         "wait",
         parents=[common, waiting],
         help="wait until every job finishes",
@@ -113,10 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub.add_argument("job_ids", nargs="+", metavar="JOB_ID")
-    sub = commands.add_parser("status", parents=[common], help="read a job's status once")
+    sub = subcommands.add_parser("status", parents=[common], help="read a job's status once")
     sub.add_argument("job_id", metavar="JOB_ID")
     for name, what in (("copy-folder", "copy"), ("move-folder", "move")):
-        sub = commands.add_parser(name, parents=[submitting], help=f"submit a folder {what}")
+        sub = subcommands.add_parser(name, parents=[submitting], help=f"submit a folder {what}")
         sub.add_argument("source", nargs="?", metavar="SRC")
         sub.add_argument("destination", nargs="?", metavar="DEST")
         sub.add_argument(
@@ -124,21 +133,25 @@ def build_parser() -> argparse.ArgumentParser:
         )
         if name == "copy-folder":
             sub.add_argument("--include-versions", action="store_true")
-    sub = commands.add_parser("rename-folder", parents=[submitting], help="submit a folder rename")
+    sub = subcommands.add_parser(
+        "rename-folder", parents=[submitting], help="submit a folder rename"
+    )
     sub.add_argument("folder", metavar="FOLDER")
     sub.add_argument("new_name", metavar="NEW_NAME")
     sub.add_argument("--purge-cache", action="store_true")
-    sub = commands.add_parser("resume", parents=[common, waiting], help="finish a journal's jobs")
+    sub = subcommands.add_parser(
+        "resume", parents=[common, waiting], help="finish a journal's jobs"
+    )
     sub.add_argument("journal_file", metavar="FILE")
     sub.add_argument(
         "--resubmit-unknown",
         action="store_true",
         help="re-send submissions whose job id was never recorded",
     )
-    sub = commands.add_parser("journal", help="show a journal's jobs")
+    sub = subcommands.add_parser("journal", help="show a journal's jobs")
     sub.add_argument("journal_file", metavar="FILE")
     sub.add_argument("--json", action="store_true")
-    sub = commands.add_parser("demo", help="watch it work against a bundled fake ImageKit")
+    sub = subcommands.add_parser("demo", help="watch it work against a bundled fake ImageKit")
     sub.add_argument("--chaos", action="store_true", help="inject 429s and 5xx along the way")
     sub.add_argument("--quiet", "-q", action="store_true")
     sub.add_argument("--json", action="store_true")

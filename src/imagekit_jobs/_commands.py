@@ -10,6 +10,7 @@ from argparse import Namespace
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from ._budget import DEFAULT_MAX_REQUESTS_PER_SECOND
 from ._client import BulkJobClient
 from ._csvfile import read_pairs
 from ._errors import ConflictError, InvalidInputError, SubmissionUnknownError
@@ -20,9 +21,17 @@ from ._run import Output, WaitSettings, wait_and_report
 from ._submit import KINDS, Submission, submit_all
 from ._validate import check_job_id
 
-__all__ = ["journal_table", "resume", "status", "submit", "wait"]
+__all__ = ["DEFAULTS", "journal_table", "resume", "status", "submit", "wait", "wait_options"]
 
 ClientFactory = Callable[[], BulkJobClient]
+
+#: The command line's defaults (also left out of a printed resume command).
+DEFAULTS: dict[str, float] = {
+    "timeout": 600.0,
+    "initial_interval": 1.0,
+    "max_interval": 60.0,
+    "max_requests_per_second": DEFAULT_MAX_REQUESTS_PER_SECOND,
+}
 
 
 def _settings(args: Namespace, deadline: float) -> WaitSettings:
@@ -34,6 +43,27 @@ def _settings(args: Namespace, deadline: float) -> WaitSettings:
 
 def _deadline(args: Namespace) -> float:
     return math.inf if args.timeout is None else time.monotonic() + args.timeout
+
+
+def wait_options(args: Namespace) -> list[str]:
+    """The options of this run that a ``wait`` resuming it needs, as given."""
+    options: list[str] = []
+    for flag in (
+        "base_url",
+        "private_key_file",
+        "timeout",
+        "initial_interval",
+        "max_interval",
+        "max_requests_per_second",
+    ):
+        value = getattr(args, flag, None)
+        if value is not None and value != DEFAULTS.get(flag):
+            options += [
+                "--" + flag.replace("_", "-"),
+                f"{value:g}" if isinstance(value, float) else str(value),
+            ]
+    options += [f"--{flag}" for flag in ("json", "quiet") if getattr(args, flag, False)]
+    return options
 
 
 def _resume_command(journal: Journal | None) -> str:
@@ -62,6 +92,7 @@ def _wait_phase(
         journal=journal,
         resume_command=_resume_command(journal),
         job_types=types,
+        wait_options=wait_options(args),
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -108,11 +108,13 @@ def wait_and_report(
     journal: Journal | None,
     resume_command: str,
     job_types: dict[str, str] | None = None,
+    wait_options: Sequence[str] = (),
 ) -> list[int]:
     """Wait on every job, printing each outcome as it comes; return their exit codes.
 
-    On Ctrl-C or SIGTERM, the pending jobs are named with the command that resumes them,
-    then ``Interrupted`` is raised.
+    On Ctrl-C or SIGTERM, the pending jobs are named with the command that resumes them
+    (``resume_command``, else ``imagekit-jobs wait`` with ``wait_options`` and the pending
+    ids), then ``Interrupted`` is raised.
     """
     counting = _Counting(client)
     types = dict(job_types or {})
@@ -140,11 +142,11 @@ def wait_and_report(
         if journal is not None:
             journal.watch(job_id)
     codes: list[int] = []
-    pending = list(dict.fromkeys(job_ids))
+    pending = dict.fromkeys(job_ids)  # ordered, and O(1) to strike a job off
     try:
-        for job_id, outcome in waiter.as_completed(pending, workers=settings.workers):
+        for job_id, outcome in waiter.as_completed(list(pending), workers=settings.workers):
             _record(journal, job_id, outcome)
-            pending.remove(job_id)
+            del pending[job_id]
             last = counting.last.get(job_id)
             job_type = last.type if last is not None else types.get(job_id)
             status = outcome.status if isinstance(outcome, BulkJob) else _status_of(outcome, last)
@@ -171,7 +173,7 @@ def wait_and_report(
             )
         progress.message(
             f"interrupted: {len(pending)} job(s) still pending: {' '.join(pending)}\n"
-            f"resume with: {resume_command or _wait_command(pending)}"
+            f"resume with: {resume_command or _wait_command(wait_options, pending)}"
         )
         raise Interrupted from None
     progress.close()
@@ -184,8 +186,8 @@ def _status_of(error: BaseException, last: BulkJob | None) -> str | None:
     return last.status if last is not None else None
 
 
-def _wait_command(job_ids: Sequence[str]) -> str:
-    return shlex.join(["imagekit-jobs", "wait", *job_ids])
+def _wait_command(options: Sequence[str], job_ids: Iterable[str]) -> str:
+    return shlex.join(["imagekit-jobs", "wait", *options, *job_ids])
 
 
 def _record(journal: Journal | None, job_id: str, outcome: BulkJob | BaseException) -> None:
