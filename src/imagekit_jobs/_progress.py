@@ -3,7 +3,8 @@
 On a TTY each job has one line rewritten in place (status, elapsed, next check); past
 ``MAX_LIVE_LINES`` jobs a summary replaces them (done / pending / failed, and the slowest
 pending jobs). Anywhere else (CI logs, pipes) every status change and every retry is one
-plain line, and no carriage return is ever written.
+plain line; past ``MAX_LIVE_LINES`` jobs the same summary is printed every
+``PLAIN_SUMMARY_EVERY`` seconds and at the end instead. No carriage return is ever written.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ._models import BulkJob, PollEvent, RetryEvent
 __all__ = ["Progress"]
 
 MAX_LIVE_LINES = 8
+PLAIN_SUMMARY_EVERY = 10.0
 _REDRAW_EVERY = 0.1
 
 
@@ -49,6 +51,7 @@ class Progress:
         self._rows: dict[str, _Row] = {}
         self._drawn = 0
         self._last_draw = 0.0
+        self._last_summary = self.start
         self._closed = False
 
     @classmethod
@@ -89,7 +92,7 @@ class Progress:
         row.status = event.job.status
         row.note = ""
         row.next_check = None if event.next_delay is None else self.clock() + event.next_delay
-        if self.mode == "plain" and changed:
+        if self._plain_per_job and changed:
             self._plain(f"{row.job_id}: {event.job.status}")
         self._redraw()
 
@@ -98,7 +101,7 @@ class Progress:
         row = self._rows.setdefault(event.job_id, _Row(event.job_id))
         row.next_check = None if event.next_delay is None else self.clock() + event.next_delay
         row.note = f"retrying after {_short(event.error)}"
-        if self.mode == "plain":
+        if self._plain_per_job:
             wait = (
                 "no time left" if event.next_delay is None else f"retry in {event.next_delay:.1f}s"
             )
@@ -116,17 +119,30 @@ class Progress:
         else:
             row.failed = True
             row.note = _short(outcome)
-            if self.mode == "plain":
+            if self._plain_per_job:
                 self._plain(f"{job_id}: {outcome}")
         self._redraw(force=True)
 
     def close(self) -> None:
-        """Leave the final picture on screen."""
+        """Leave the final picture on screen (in a log: the final summary, if summarising)."""
+        if self.mode == "plain" and not self._plain_per_job and not self._closed:
+            self._summarise(force=True)
         self._redraw(force=True)
         self._drawn = 0  # the final picture stays; later messages go below it
         self._closed = True
 
     # -- drawing -------------------------------------------------------------------------
+
+    @property
+    def _plain_per_job(self) -> bool:
+        return self.mode == "plain" and len(self._rows) <= MAX_LIVE_LINES
+
+    def _summarise(self, *, force: bool = False) -> None:
+        now = self.clock()
+        if force or now - self._last_summary >= PLAIN_SUMMARY_EVERY:
+            self._last_summary = now
+            for line in self._lines(now):
+                self._plain(line.strip())
 
     def _plain(self, text: str) -> None:
         self.stream.write(f"[{self.clock() - self.start:7.1f}s] {text}\n")
@@ -138,6 +154,8 @@ class Progress:
             self._drawn = 0
 
     def _redraw(self, *, force: bool = False) -> None:
+        if self.mode == "plain" and not self._plain_per_job and not self._closed:
+            self._summarise()
         if self.mode != "live" or self._closed:
             return
         now = self.clock()
