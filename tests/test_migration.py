@@ -287,3 +287,33 @@ def test_journal_command_lists_every_entry(tmp_path, as_json):
         assert row.split()[:3] == ["1", "copy_folder", entries(journal)[0].job_id]
         assert "done" in row
         assert "Completed" in row
+
+
+def test_row_still_locked_at_the_deadline_stays_queued_for_resume(tmp_path):
+    """A row still locked at --timeout is reported, kept queued, and sent by resume."""
+    csv = tmp_path / "m.csv"
+    csv.write_text("/a,/b\n/a,/c\n")
+    journal = tmp_path / "j.db"
+    with FakeImageKit(private_key=CANARY_KEY, job_duration=3600) as fake:
+        first = run_cli(
+            "move-folder",
+            "--from-csv",
+            str(csv),
+            "--journal",
+            str(journal),
+            "--timeout",
+            "1.5",
+            "--json",
+            *FAST,
+            base_url=fake.url,
+        )
+        records = json_lines(first.stdout)
+        assert first.returncode == 1  # the refused row outranks the timed-out job
+        assert sorted(r["error"]["kind"] for r in records) == ["conflict", "timeout"]
+        assert [r.state for r in entries(journal)] == ["submitted", "queued"]
+        (running,) = fake.jobs()
+        fake.set_status(running, "Completed")  # the first move finishes; the folder frees up
+        fake.job_duration = 0.0  # and the move sent by resume finishes at once
+        resumed = run_cli("resume", str(journal), "--json", *FAST, base_url=fake.url)
+    assert resumed.returncode == 0, resumed.stderr
+    assert [r.outcome for r in entries(journal)] == ["Completed", "Completed"]

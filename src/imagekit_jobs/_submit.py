@@ -95,10 +95,8 @@ def submit_all(
             continue
         if due > now:
             if due > deadline:
-                sub.error = sub.error or ConflictError(
-                    "still locked at the deadline", status_code=None
-                )
-                _record_refused(journal, sub)
+                # Its retry would come after the deadline. Nothing was created (it was
+                # deferred on a 429 or 423), so the journal keeps it queued for resume.
                 continue
             sleep(due - now)
         retry_in = _submit_one(client, sub, journal, rng, retry_locked=retry_locked)
