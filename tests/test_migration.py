@@ -41,6 +41,13 @@ def start(*args: str, url: str) -> subprocess.Popen[str]:
     )
 
 
+def start_copy(
+    csv: Path, journal: Path, url: str, *extra: str, command: str = "copy-folder"
+) -> subprocess.Popen[str]:
+    """Start ``copy-folder --from-csv CSV --journal JOURNAL`` with the fast test options."""
+    return start(command, "--from-csv", str(csv), "--journal", str(journal), *extra, *FAST, url=url)
+
+
 def wait_until(predicate, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -100,16 +107,7 @@ def test_thousand_folders_survive_kill_9_halfway(tmp_path):
     csv = write_csv(tmp_path / "m.csv", 1000)
     journal = tmp_path / "j.db"
     with FakeImageKit(private_key=CANARY_KEY, job_duration=0.5, rate_limit=1000) as fake:
-        proc = start(
-            "copy-folder",
-            "--from-csv",
-            str(csv),
-            "--journal",
-            str(journal),
-            "--json",
-            *FAST,
-            url=fake.url,
-        )
+        proc = start_copy(csv, journal, fake.url, "--json")
         wait_until(lambda: fake.count(method="POST") >= 500)
         first_out, _ = kill9(proc)
         resumed = run_cli("resume", str(journal), "--json", *FAST, base_url=fake.url)
@@ -147,9 +145,7 @@ def test_kill_9_between_post_and_recorded_id(tmp_path):
     journal = tmp_path / "j.db"
     with FakeImageKit(private_key=CANARY_KEY, job_duration=0.3, hang_seconds=60) as fake:
         fake.inject("hang", method="POST")
-        proc = start(
-            "copy-folder", "--from-csv", str(csv), "--journal", str(journal), *FAST, url=fake.url
-        )
+        proc = start_copy(csv, journal, fake.url)
         wait_until(lambda: fake.count(method="POST") == 1)
         kill9(proc)
         assert [r.state for r in entries(journal)] == ["intent", "queued", "queued"]
@@ -176,9 +172,7 @@ def test_kill_9_while_backing_off_from_423_leaves_the_row_queued(tmp_path):
     csv.write_text("/a,/b\n/a,/c\n")
     journal = tmp_path / "j.db"
     with FakeImageKit(private_key=CANARY_KEY, job_duration=1.0) as fake:
-        proc = start(
-            "move-folder", "--from-csv", str(csv), "--journal", str(journal), *FAST, url=fake.url
-        )
+        proc = start_copy(csv, journal, fake.url, command="move-folder")
         wait_until(lambda: fake.count(status=423) == 1)
         # the 423 proved nothing was created: the row goes back to "queued" for its backoff
         wait_until(lambda: [r.state for r in entries(journal)] == ["submitted", "queued"])
@@ -195,16 +189,7 @@ def test_kill_9_mid_wait_then_resume(tmp_path):
     csv = write_csv(tmp_path / "m.csv", 20)
     journal = tmp_path / "j.db"
     with FakeImageKit(private_key=CANARY_KEY, job_duration=3600) as fake:
-        proc = start(
-            "copy-folder",
-            "--from-csv",
-            str(csv),
-            "--journal",
-            str(journal),
-            "--json",
-            *FAST,
-            url=fake.url,
-        )
+        proc = start_copy(csv, journal, fake.url, "--json")
         wait_until(lambda: fake.count(method="GET") >= 25)
         early = list(fake.jobs())[:5]
         for job_id in early:
@@ -229,9 +214,7 @@ def test_sigint_during_csv_submission(tmp_path):
     journal = tmp_path / "j.db"
     with FakeImageKit(private_key=CANARY_KEY, job_duration=0.2, hang_seconds=60) as fake:
         fake.inject("hang", method="POST", after=2)  # the third POST gets no answer
-        proc = start(
-            "copy-folder", "--from-csv", str(csv), "--journal", str(journal), *FAST, url=fake.url
-        )
+        proc = start_copy(csv, journal, fake.url)
         wait_until(lambda: any(r.fault == "hang" for r in fake.requests()))
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=20)

@@ -12,7 +12,7 @@ from imagekit_jobs.testing import FakeImageKit
 from .cli_helpers import assert_no_key, run_cli
 from .conftest import CANARY_KEY
 from .figures import record
-from .test_migration import FAST, start, wait_until, write_csv
+from .test_migration import FAST, start, start_copy, wait_until, write_csv
 
 pytestmark = pytest.mark.reliability
 
@@ -51,9 +51,7 @@ def test_signal_during_csv_submission(tmp_path, sig):
     with FakeImageKit(private_key=CANARY_KEY, job_duration=0.1, hang_seconds=60) as fake:
         fake.slow_seconds = 5.0
         fake.inject("slow", method="POST", after=2)  # the third POST takes 5 s
-        proc = start(
-            "copy-folder", "--from-csv", str(csv), "--journal", str(journal), *FAST, url=fake.url
-        )
+        proc = start_copy(csv, journal, fake.url)
         wait_until(lambda: any(r.fault == "slow" for r in fake.requests()))
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=20)
