@@ -196,3 +196,28 @@ def test_keep_alive_connection_is_reused(fake, client):
     pools = list(adapter.poolmanager.pools._container.values())
     assert len(pools) == 1
     assert pools[0].num_connections == 1
+
+
+def test_waiter_closes_only_the_client_it_created(fake, monkeypatch):
+    """JobWaiter() builds its client from the environment and closes it; a given one stays open."""
+    monkeypatch.setenv("IMAGEKIT_PRIVATE_KEY", CANARY_KEY)
+    monkeypatch.setenv("IMAGE_KIT_BASE_URL", fake.url)
+    job_id = fake.add_job(duration=0.0)
+    with JobWaiter(initial_interval=0.01) as waiter:
+        assert waiter.wait(job_id).succeeded
+        own = waiter.client
+    assert own._adapter.poolmanager.pools.keys() == set()  # closed with the waiter
+    with BulkJobClient(CANARY_KEY, base_url=fake.url) as given:
+        with JobWaiter(given) as waiter:
+            waiter.wait(job_id)
+        assert given.get_job(job_id).succeeded  # still usable after the waiter closed
+
+
+def test_wait_for_job_uses_the_environment(fake, monkeypatch):
+    """wait_for_job: one call, key and URL from the environment."""
+    from imagekit_jobs import wait_for_job
+
+    monkeypatch.setenv("IMAGEKIT_PRIVATE_KEY", CANARY_KEY)
+    monkeypatch.setenv("IMAGE_KIT_BASE_URL", fake.url)
+    job_id = fake.add_job(duration=0.0)
+    assert wait_for_job(job_id, timeout=5, initial_interval=0.01).job_id == job_id

@@ -76,6 +76,7 @@ class JobWaiter:
         sleep: Callable[[float], None] = time.sleep,
         seed: int | None = None,
     ) -> None:
+        self._owns_client = client is None
         if client is None:
             from ._client import BulkJobClient
 
@@ -97,6 +98,18 @@ class JobWaiter:
 
     def __repr__(self) -> str:
         return f"JobWaiter(client={self.client!r}, timeout={self.timeout!r}, {self.schedule!r})"
+
+    def __enter__(self) -> JobWaiter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the client if the waiter created it (a client passed in is the caller's)."""
+        close = getattr(self.client, "close", None)
+        if self._owns_client and close is not None:
+            close()
 
     def tracker(self, job_id: str, *, timeout: Seconds | None = _UNSET) -> JobTracker:
         """A fresh tracker for one job's wait, starting now."""
@@ -203,7 +216,5 @@ def wait_for_job(job_id: str, **options: Any) -> BulkJob:
 
     ``options`` are ``JobWaiter``'s (``timeout=``, ``on_poll=``, ...).
     """
-    from ._client import BulkJobClient
-
-    with BulkJobClient() as client:
-        return JobWaiter(client, **options).wait(job_id)
+    with JobWaiter(**options) as waiter:
+        return waiter.wait(job_id)
