@@ -300,3 +300,25 @@ def test_row_still_locked_at_the_deadline_stays_queued_for_resume(tmp_path):
         resumed = run_cli("resume", str(journal), "--json", *FAST, base_url=fake.url)
     assert resumed.returncode == 0, resumed.stderr
     assert [r.outcome for r in entries(journal)] == ["Completed", "Completed"]
+
+
+def test_sigint_during_submission_without_journal_prints_a_wait_command(tmp_path):
+    """No journal: the interrupted submission names the ids sent and the wait that resumes them."""
+    csv = write_csv(tmp_path / "m.csv", 4, header=False)
+    with FakeImageKit(private_key=CANARY_KEY, job_duration=0.2, hang_seconds=60) as fake:
+        fake.inject("hang", method="POST", after=2)  # the third POST gets no answer
+        proc = start("copy-folder", "--from-csv", str(csv), *FAST, url=fake.url)
+        wait_until(lambda: any(r.fault == "hang" for r in fake.requests()))
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+        sent = list(fake.jobs())[:2]
+    assert_no_key(out, err)
+    assert proc.returncode == 130
+    assert f"interrupted while submitting: 2 job(s) submitted: {sent[0]} {sent[1]}" in err
+    assert "1 sent, no answer: the job may exist (CSV lines 3)" in err
+    assert "1 not sent (CSV lines 4)" in err
+    resume = (
+        "imagekit-jobs wait --initial-interval 0.1 --max-interval 0.3 "
+        f"--max-requests-per-second 400 {sent[0]} {sent[1]}"
+    )
+    assert f"resume with: {resume}\n" in err

@@ -27,7 +27,6 @@ class RequestBudget:
         rate: float,
         *,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] | None = None,
     ) -> None:
         if not rate > 0:
             raise ValueError("max_requests_per_second must be > 0")
@@ -38,7 +37,6 @@ class RequestBudget:
         self._tokens = self.capacity
         self._stamp = clock()
         self._paused_until = 0.0
-        self._sleep = sleep
 
     def _refill(self, now: float) -> None:
         if now > self._stamp:
@@ -65,10 +63,7 @@ class RequestBudget:
                     return True
                 if now + wait > limit:
                     return False
-                if self._sleep is not None:
-                    self._sleep(wait)
-                else:
-                    self._lock.wait(wait)
+                self._lock.wait(wait)
 
     def pause(self, seconds: float) -> None:
         """Hold every request for ``seconds`` (a 429's hint), then resume from an empty bucket."""

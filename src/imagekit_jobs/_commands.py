@@ -7,7 +7,8 @@ import math
 import shlex
 import time
 from argparse import Namespace
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TextIO
 
 from ._budget import DEFAULT_MAX_REQUESTS_PER_SECOND
@@ -17,7 +18,7 @@ from ._errors import ConflictError, InvalidInputError, SubmissionUnknownError
 from ._journal import Journal
 from ._outcomes import EXIT_FAILED, EXIT_OK, Interrupted, exit_code, overall_exit
 from ._progress import Progress
-from ._run import Output, WaitSettings, wait_and_report
+from ._run import Output, WaitSettings, wait_and_report, wait_command
 from ._submit import KINDS, Submission, submit_all
 from ._validate import check_job_id
 
@@ -66,6 +67,10 @@ def wait_options(args: Namespace) -> list[str]:
     return options
 
 
+def _open_journal(path: str | None) -> AbstractContextManager[Journal | None]:
+    return Journal(path) if path else nullcontext()
+
+
 def _resume_command(journal: Journal | None) -> str:
     return f"imagekit-jobs resume {shlex.quote(journal.path)}" if journal else ""
 
@@ -112,21 +117,16 @@ def wait(args: Namespace, make_client: ClientFactory, out: Output, progress: Pro
     """``wait JOB_ID...``: until every job finishes or the deadline passes."""
     ids = [check_job_id(job_id) for job_id in args.job_ids]
     deadline = _deadline(args)
-    journal = Journal(args.journal) if args.journal else None
-    try:
-        with make_client() as client:
-            codes = _wait_phase(
-                client,
-                ids,
-                args=args,
-                deadline=deadline,
-                out=out,
-                progress=progress,
-                journal=journal,
-            )
-    finally:
-        if journal is not None:
-            journal.close()
+    with _open_journal(args.journal) as journal, make_client() as client:
+        codes = _wait_phase(
+            client,
+            ids,
+            args=args,
+            deadline=deadline,
+            out=out,
+            progress=progress,
+            journal=journal,
+        )
     return overall_exit(codes)
 
 
@@ -182,8 +182,13 @@ def _submit_phase(
     progress: Progress,
     journal: Journal | None,
     retry_locked: bool = True,
+    wait_options: Sequence[str] = (),
 ) -> list[int]:
-    """Send every submission; print a line for each one that failed; return their codes."""
+    """Send every submission; print a line for each one that failed; return their codes.
+
+    On Ctrl-C or SIGTERM, names what was sent and how to resume (``wait_options`` are the
+    options of a ``wait`` resuming it without a journal).
+    """
 
     def submitted(sub: Submission) -> None:
         progress.message(f"submitted {sub.job_type} job {sub.job_id}{_where(sub)}")
@@ -204,7 +209,7 @@ def _submit_phase(
             retry_locked=retry_locked,
         )
     except (KeyboardInterrupt, Interrupted):
-        _report_interrupted(submissions, progress, journal)
+        _report_interrupted(submissions, progress, journal, wait_options)
         raise Interrupted from None
     codes = []
     for sub in submissions:
@@ -225,18 +230,24 @@ def _submit_phase(
 
 
 def _report_interrupted(
-    submissions: list[Submission], progress: Progress, journal: Journal | None
+    submissions: list[Submission],
+    progress: Progress,
+    journal: Journal | None,
+    options: Sequence[str],
 ) -> None:
     sent = [s.job_id for s in submissions if s.job_id is not None]
-    unsent = [s for s in submissions if s.job_id is None and s.error is None]
+    # the POST cut short had been sent: its job may exist
+    unanswered = [s for s in submissions if s.job_id is None and s.error is None and s.tries]
+    unsent = [s for s in submissions if s.job_id is None and s not in unanswered]
     lines = [f"interrupted while submitting: {len(sent)} job(s) submitted: {' '.join(sent)}"]
-    if unsent:
-        where = ", ".join(str(s.line) for s in unsent if s.line is not None)
-        lines.append(f"{len(unsent)} not submitted" + (f" (CSV lines {where})" if where else ""))
+    for group, what in ((unanswered, "sent, no answer: the job may exist"), (unsent, "not sent")):
+        if group:
+            where = ", ".join(str(s.line) for s in group if s.line is not None)
+            lines.append(f"{len(group)} {what}" + (f" (CSV lines {where})" if where else ""))
     if journal is not None:
         lines.append(f"resume with: {_resume_command(journal)}")
     elif sent:
-        lines.append("resume with: " + shlex.join(["imagekit-jobs", "wait", *sent]))
+        lines.append(f"resume with: {wait_command(options, sent)}")
     progress.message("\n".join(lines))
 
 
@@ -244,42 +255,38 @@ def submit(args: Namespace, make_client: ClientFactory, out: Output, progress: P
     """``copy-folder``, ``move-folder``, ``rename-folder``: submit, then wait unless told not to."""
     submissions = _submissions(args)  # a bad CSV stops here, before anything is sent
     deadline = _deadline(args)
-    journal = Journal(args.journal) if args.journal else None
-    try:
-        with make_client() as client:
-            codes = _submit_phase(
-                client,
-                submissions,
-                deadline=deadline,
-                out=out,
-                progress=progress,
-                journal=journal,
-            )
-            done = [s for s in submissions if s.job_id is not None]
-            if args.no_wait:
-                for sub in done:
-                    out.result(
-                        sub.job_id,
-                        job_type=sub.job_type,
-                        status="Submitted",
-                        polls=0,
-                        extra=_request_json(sub),
-                    )
-                return overall_exit(codes)
-            codes += _wait_phase(
-                client,
-                [s.job_id for s in done if s.job_id],
-                args=args,
-                deadline=deadline,
-                out=out,
-                progress=progress,
-                journal=journal,
-                types={s.job_id: s.job_type for s in done if s.job_id},
-            )
-        return overall_exit(codes)
-    finally:
-        if journal is not None:
-            journal.close()
+    with _open_journal(args.journal) as journal, make_client() as client:
+        codes = _submit_phase(
+            client,
+            submissions,
+            deadline=deadline,
+            out=out,
+            progress=progress,
+            journal=journal,
+            wait_options=wait_options(args),
+        )
+        done = [s for s in submissions if s.job_id is not None]
+        if args.no_wait:
+            for sub in done:
+                out.result(
+                    sub.job_id,
+                    job_type=sub.job_type,
+                    status="Submitted",
+                    polls=0,
+                    extra=_request_json(sub),
+                )
+            return overall_exit(codes)
+        codes += _wait_phase(
+            client,
+            [s.job_id for s in done if s.job_id],
+            args=args,
+            deadline=deadline,
+            out=out,
+            progress=progress,
+            journal=journal,
+            types={s.job_id: s.job_type for s in done if s.job_id},
+        )
+    return overall_exit(codes)
 
 
 # -- the journal ---------------------------------------------------------------------------
@@ -288,8 +295,7 @@ def submit(args: Namespace, make_client: ClientFactory, out: Output, progress: P
 def resume(args: Namespace, make_client: ClientFactory, out: Output, progress: Progress) -> int:
     """``resume FILE``: send what was never sent, report what is unknown, wait on the rest."""
     deadline = _deadline(args)
-    journal = Journal(args.journal_file)
-    try:
+    with Journal(args.journal_file) as journal:
         queued = [Submission(e.kind, e.params, entry=e.entry) for e in journal.queued()]
         unknown = journal.unknown_submissions()
         codes: list[int] = []
@@ -326,8 +332,6 @@ def resume(args: Namespace, make_client: ClientFactory, out: Output, progress: P
                 journal=journal,
             )
         return overall_exit(codes)
-    finally:
-        journal.close()
 
 
 def _report_unknown(entry: int, kind: str, params: Any, out: Output, progress: Progress) -> int:

@@ -20,7 +20,7 @@ from ._outcomes import Interrupted, error_json, exit_code, kind_of
 from ._progress import Progress
 from ._waiter import JobStatusSource, JobWaiter
 
-__all__ = ["Output", "WaitSettings", "wait_and_report"]
+__all__ = ["Output", "WaitSettings", "wait_and_report", "wait_command"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +173,7 @@ def wait_and_report(
             )
         progress.message(
             f"interrupted: {len(pending)} job(s) still pending: {' '.join(pending)}\n"
-            f"resume with: {resume_command or _wait_command(wait_options, pending)}"
+            f"resume with: {resume_command or wait_command(wait_options, pending)}"
         )
         raise Interrupted from None
     progress.close()
@@ -186,7 +186,8 @@ def _status_of(error: BaseException, last: BulkJob | None) -> str | None:
     return last.status if last is not None else None
 
 
-def _wait_command(options: Sequence[str], job_ids: Iterable[str]) -> str:
+def wait_command(options: Sequence[str], job_ids: Iterable[str]) -> str:
+    """The ``imagekit-jobs wait`` command line that waits on these jobs with these options."""
     return shlex.join(["imagekit-jobs", "wait", *options, *job_ids])
 
 
